@@ -1,0 +1,1 @@
+"""The ``expctl`` command: the inbound CLI adapter (sync at the edge, async inside)."""
