@@ -22,9 +22,16 @@ class UpstreamNotFoundError(UpstreamError):
 
 
 class UpstreamRefusedError(UpstreamError):
-    """PostHog refused the request (a 400); ``detail`` carries PostHog's reason."""
+    """PostHog refused the request (a 400); ``detail`` is PostHog's reason, ``attr`` the field."""
 
     detail: str
+    attr: str | None = None
+
+
+class UpstreamThrottledError(UpstreamError):
+    """PostHog throttled the request before handling it (429); nothing was applied."""
+
+    retry_after: float | None = None
 
 
 class UpstreamApprovalRequiredError(UpstreamError):

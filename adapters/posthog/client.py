@@ -52,7 +52,6 @@ from adapters.posthog.models import (
     FlagImplementationRequirement,
     ListExperimentsQuery,
     RecalculateTimeseries,
-    RequestModel,
     ShipVariant,
     TimeseriesRecalculation,
     TimeseriesResults,
@@ -567,7 +566,7 @@ def _as_mapping(value: Input) -> Mapping[str, Any]:
     return value
 
 
-def _validated(model: type[RequestModel], value: Input, operation: Operation[Any]) -> RequestModel:
+def _validated(model: type[BaseModel], value: Input, operation: Operation[Any]) -> BaseModel:
     if isinstance(value, model):
         return value
     if isinstance(value, BaseModel):

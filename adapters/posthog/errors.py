@@ -40,6 +40,7 @@ from lifecycle.ports import (
     UpstreamNotFoundError,
     UpstreamOutcomeUnknownError,
     UpstreamRefusedError,
+    UpstreamThrottledError,
 )
 
 
@@ -153,7 +154,7 @@ class ApprovalRequiredError(ConflictError, UpstreamApprovalRequiredError):
         self.change_request_id = None if value is None else str(value)
 
 
-class RateLimitedError(APIStatusError):
+class RateLimitedError(APIStatusError, UpstreamThrottledError):
     """429: the organisation's request budget is spent; ``retry_after`` is in seconds."""
 
     def __init__(self, status_code: int, *, retry_after: float | None = None, **kwargs: Any):

@@ -2,7 +2,8 @@
 
 Requests are strict: an unknown or mistyped field is refused before anything is sent. Responses
 are tolerant (PostHog adds fields often) and keep the exact JSON for pass-through. The experiment
-snapshot and results models the lifecycle reads live in ``lifecycle/`` and are re-exported here.
+snapshot, the results and the lifecycle actions' bodies live in ``lifecycle/`` (the domain reads
+and writes them) and are re-exported here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from lifecycle.actions import ArchiveExperiment, EndExperiment, ShipVariant
 from lifecycle.results import TimeseriesResults
 from lifecycle.snapshot import ApiModel, Conclusion, Experiment, ExperimentPage
 
@@ -249,13 +251,6 @@ class EmptyBody(RequestModel):
     """An action that takes no input."""
 
 
-class ArchiveExperiment(RequestModel):
-    """Body of ``POST /experiments/{id}/archive/``."""
-
-    disable_feature_flag: bool | None = None
-    """Also disable and archive the linked flag when it is still active (needs feature_flag:write)."""
-
-
 class CopyExperimentToProject(RequestModel):
     """Body of ``POST /experiments/{id}/copy_to_project/``."""
 
@@ -274,32 +269,6 @@ class DuplicateExperiment(RequestModel):
     """Flag key for the duplicate (default: share the source's flag)."""
     name: Annotated[str, Field(min_length=1, max_length=400)] | None = None
     """Name of the duplicate (default: "<name> (Copy)")."""
-
-
-class EndExperiment(RequestModel):
-    """Body of ``POST /experiments/{id}/end/``."""
-
-    conclusion: Conclusion | None = None
-    """won, lost, inconclusive, stopped_early or invalid."""
-    conclusion_comment: Annotated[str, Field(max_length=4000)] | None = None
-    """Why it ended (expctl writes its evidence here)."""
-    open_cleanup_pr: bool | None = None
-    """Open a pull request removing the flag's code (needs task:write)."""
-
-
-class ShipVariant(RequestModel):
-    """Body of ``POST /experiments/{id}/ship_variant/``."""
-
-    variant_key: Annotated[str, Field(min_length=1)]
-    """The variant to serve to everyone the flag reaches."""
-    conclusion: Conclusion | None = None
-    """won, lost, inconclusive, stopped_early or invalid."""
-    conclusion_comment: Annotated[str, Field(max_length=4000)] | None = None
-    """Why this variant ships."""
-    release_to_everyone: bool | None = None
-    """Also add a 100% release condition, overriding the flag's targeting."""
-    open_cleanup_pr: bool | None = None
-    """Open a pull request removing the flag's code (needs task:write)."""
 
 
 class RecalculateTimeseries(RequestModel):

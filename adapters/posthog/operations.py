@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
+from pydantic import BaseModel
+
 from adapters.posthog.models import (
     ArchiveExperiment,
     CopyExperimentToProject,
@@ -30,7 +32,6 @@ from adapters.posthog.models import (
     FlagImplementationRequirement,
     ListExperimentsQuery,
     RecalculateTimeseries,
-    RequestModel,
     ShipVariant,
     TimeseriesRecalculation,
     TimeseriesResults,
@@ -75,8 +76,8 @@ class Operation(Generic[ResponseT]):
     """The clear MCP tool name served and listed."""
     mcp_aliases: tuple[str, ...]
     """The capability's tool names for this operation: callable, never listed."""
-    query: type[RequestModel] | None = None
-    body: type[RequestModel] | None = None
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
     body_required: bool = False
     """The capability declares the body required (a missing body is sent as ``{}``)."""
     success_statuses: tuple[int, ...] = (200,)
