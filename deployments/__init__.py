@@ -1,0 +1,1 @@
+"""Prefect deployments of the expctl flows: ``prefect.yaml`` and the local serve entrypoint."""

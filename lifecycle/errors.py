@@ -77,3 +77,11 @@ class ConfirmationRequiredError(LifecycleError):
 
 class LifecycleDriftError(LifecycleError):
     """PostHog's state after an action disagrees with what the action should have produced."""
+
+
+class PlanNotFoundError(LifecycleError):
+    """The experiment has no automation plan."""
+
+
+class SchedulerUnavailableError(LifecycleError):
+    """The scheduler (Prefect's API) cannot be reached; nothing was scheduled or changed."""

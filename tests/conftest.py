@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 import os
+import tempfile
+
+# Prefect reads its settings at import: give the suite its own home, no telemetry, no server of
+# the developer's, and a generous start-up timeout for the ephemeral test server.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="expctl-tests-prefect-")
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+os.environ.pop("PREFECT_API_URL", None)
+os.environ.pop("PREFECT_UI_URL", None)
+
 from collections.abc import AsyncIterator
 from typing import Any
 

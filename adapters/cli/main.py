@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from adapters.cli import automation, experiments
+
 app = typer.Typer(
     name="expctl",
     help="Run PostHog experiments through their whole life: schedule, launch, end, ship, guard.",
@@ -11,6 +13,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(experiments.app, name="experiments")
+app.add_typer(automation.schedule_app, name="schedule")
+app.add_typer(automation.flows_app, name="flows")
+app.command("monitor")(automation.monitor)
 
 
 def _version(value: bool) -> None:
