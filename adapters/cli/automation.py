@@ -7,7 +7,6 @@ durations are ``90s``, ``30m``, ``36h``, ``14d`` or ISO 8601 (``P14D``).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -109,6 +108,8 @@ def with_automation(
             if project_id is None:
                 raise fail("no project: pass --project or set POSTHOG_PROJECT_ID", BAD_INPUT)
             return await work(service, project_id)
+
+    import asyncio
 
     return asyncio.run(main())
 
@@ -489,6 +490,8 @@ def _monitor(
 def serve_flows(limit: int = typer.Option(None, "--limit", help="Most flow runs at once.")) -> None:
     """Serve every deployment (launch, conclude, monitor hourly, recalculate daily) from this process."""
     use_local_prefect()
+    import asyncio
+
     from deployments.serve import serve_flows as serve
 
     asyncio.run(serve(limit=limit))

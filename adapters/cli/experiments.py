@@ -8,7 +8,6 @@ with the reason and the allowed actions, bad input exits 2.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -48,6 +47,8 @@ def run(work: Callable[[PostHogClient, LifecycleService], Awaitable[T]]) -> T:
         client = connect().client
         async with client:
             return await work(client, LifecycleService(client))
+
+    import asyncio
 
     return asyncio.run(main())
 

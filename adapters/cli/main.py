@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from adapters.cli import automation, experiments
+from adapters.cli import automation, experiments, servers, stack
 
 app = typer.Typer(
     name="expctl",
@@ -17,6 +17,9 @@ app.add_typer(experiments.app, name="experiments")
 app.add_typer(automation.schedule_app, name="schedule")
 app.add_typer(automation.flows_app, name="flows")
 app.command("monitor")(automation.monitor)
+app.add_typer(servers.serve_app, name="serve")
+app.command("sandbox")(servers.sandbox)
+app.command("up")(stack.up)
 
 
 def _version(value: bool) -> None:

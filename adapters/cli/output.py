@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 STATUS_STYLES = {
     "draft": "dim",
@@ -21,11 +22,15 @@ STATUS_STYLES = {
 
 @cache
 def console() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False)
 
 
 @cache
 def err_console() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
 
 
@@ -35,6 +40,8 @@ def print_json(data: Any) -> None:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+    from rich.table import Table
+
     grid = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
         grid.add_column(column)
