@@ -33,7 +33,9 @@ async def test_latency(client: httpx.AsyncClient) -> None:
     assert time.perf_counter() - began >= 0.1
     await _faults(client, {"kind": "error", "status": 503})
     assert (await client.get(f"{P}/{WINNER}/")).status_code == 503
-    assert (await client.get("/_sandbox/health")).status_code == 200, "admin routes are never faulted"
+    assert (await client.get("/_sandbox/health")).status_code == 200, (
+        "admin routes are never faulted"
+    )
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
