@@ -47,17 +47,14 @@ __all__ = [
     "TimeseriesResultsQuery",
 ]
 
-EXPERIMENT_ORDER_FIELDS = (
-    "created_at",
-    "created_by",
-    "updated_at",
-    "name",
-    "start_date",
-    "end_date",
-    "duration",
-    "status",
-)
-FLAG_ORDER_FIELDS = ("created_at", "key", "name")
+ExperimentOrder = Literal[
+    "created_at", "-created_at", "created_by", "-created_by", "updated_at", "-updated_at",
+    "name", "-name", "start_date", "-start_date", "end_date", "-end_date",
+    "duration", "-duration", "status", "-status",
+]  # fmt: skip
+"""PostHog's allowlist for ordering experiments ('-' for descending)."""
+FlagOrder = Literal["created_at", "-created_at", "key", "-key", "name", "-name"]
+"""PostHog's allowlist for ordering eligible flags ('-' for descending)."""
 
 
 class RequestModel(BaseModel):
@@ -75,13 +72,6 @@ class ExperimentStatusFilter(StrEnum):
     STOPPED = "stopped"
     COMPLETE = "complete"
     ALL = "all"
-
-
-def _check_order(value: str | None, allowed: tuple[str, ...]) -> str | None:
-    if value is not None and value.removeprefix("-") not in allowed:
-        options = ", ".join(allowed)
-        raise ValueError(f"must be one of {options}, optionally prefixed with '-' (got {value!r})")
-    return value
 
 
 PageLimit = Annotated[int, Field(ge=1)]
@@ -102,17 +92,12 @@ class ListExperimentsQuery(RequestModel):
     """Page size (PostHog's default is 100)."""
     offset: PageOffset | None = None
     """Index of the first result."""
-    order: str | None = None
+    order: ExperimentOrder | None = None
     """created_at, created_by, updated_at, name, start_date, end_date, duration or status; '-' for descending."""
     search: str | None = None
     """Case-insensitive substring of the experiment name."""
     status: ExperimentStatusFilter | None = None
     """draft, running (flag active), paused (flag inactive), stopped, complete (= stopped) or all."""
-
-    @field_validator("order")
-    @classmethod
-    def _order(cls, value: str | None) -> str | None:
-        return _check_order(value, EXPERIMENT_ORDER_FIELDS)
 
 
 class EligibleFeatureFlagsQuery(RequestModel):
@@ -128,17 +113,12 @@ class EligibleFeatureFlagsQuery(RequestModel):
     """Only active (true) or inactive (false) flags."""
     created_by_id: Id | None = None
     """Only flags created by this user id."""
-    order: str | None = None
+    order: FlagOrder | None = None
     """created_at, key or name; '-' for descending (default -created_at)."""
     evaluation_runtime: Literal["server", "client", "all"] | None = None
     """Only flags evaluated in this runtime."""
     has_evaluation_contexts: bool | None = None
     """Only flags that have (true) or lack (false) evaluation contexts."""
-
-    @field_validator("order")
-    @classmethod
-    def _order(cls, value: str | None) -> str | None:
-        return _check_order(value, FLAG_ORDER_FIELDS)
 
 
 class FlagImplementationQuery(RequestModel):

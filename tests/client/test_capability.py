@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 import pytest
 import yaml
@@ -66,6 +66,8 @@ def json_type(info: FieldInfo) -> str:
         annotation = next(a for a in get_args(annotation) if a is not type(None))
     while get_origin(annotation) is not None and get_origin(annotation).__name__ == "Annotated":
         annotation = get_args(annotation)[0]
+    if get_origin(annotation) is Literal:
+        annotation = type(get_args(annotation)[0])
     for base, name in ((bool, "boolean"), (int, "integer"), (str, "string")):
         if isinstance(annotation, type) and issubclass(annotation, base):
             return name
