@@ -5,18 +5,25 @@
   ``http://127.0.0.1:8010``, what ``expctl sandbox`` and ``expctl up`` run), with its own dev key;
 * ``in_process=True`` → a fresh sandbox (demo seed) inside this process, no server needed.
 
-The sandbox needs none of the user's secrets.
+The sandbox needs none of the user's secrets. Prefect is ``PREFECT_API_URL``, else the local
+server ``expctl up`` starts (:func:`use_local_prefect`).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
 from adapters.posthog import Limiter, PostHogClient
 
+if TYPE_CHECKING:
+    from lifecycle.automation import AutomationService
+    from lifecycle.service import LifecycleService
+
+LOCAL_PREFECT_API = "http://127.0.0.1:4200/api"
 SANDBOX_URL = "http://127.0.0.1:8010"
 SANDBOX_KEY = "phx_sandbox"
 SANDBOX_PROJECT = 1
@@ -63,3 +70,24 @@ def connect(*, in_process: bool = False, limiter: Limiter | None = None) -> Upst
 def _project(default: int) -> int:
     value = os.environ.get("POSTHOG_PROJECT_ID", "").strip()
     return int(value) if value.isdigit() else default
+
+
+def use_local_prefect() -> None:
+    """Point Prefect at the server ``expctl up`` runs, unless PREFECT_API_URL says otherwise.
+
+    Call it before Prefect is imported: Prefect reads its settings at import.
+    """
+    os.environ.setdefault("PREFECT_API_URL", LOCAL_PREFECT_API)
+
+
+def connect_automation(client: PostHogClient, lifecycle: LifecycleService) -> AutomationService:
+    """The automation service on Prefect (plans, scheduled runs, decisions) for this client."""
+    use_local_prefect()
+    from adapters.prefect.decisions import PrefectDecisionLog
+    from adapters.prefect.plans import PrefectPlanStore
+    from adapters.prefect.runs import PrefectScheduler
+    from lifecycle.automation import AutomationService
+
+    return AutomationService(
+        client, lifecycle, PrefectPlanStore(), PrefectScheduler(), PrefectDecisionLog()
+    )

@@ -8,7 +8,6 @@ durations are ``90s``, ``30m``, ``36h``, ``14d`` or ISO 8601 (``P14D``).
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
     from lifecycle.automation import AutomationService, PlanView, RunKind
 
 T = TypeVar("T")
-LOCAL_PREFECT_API = "http://127.0.0.1:4200/api"
 
 schedule_app = typer.Typer(
     help="Set, show, cancel or evaluate an experiment's automation plan.", no_args_is_help=True
@@ -44,11 +42,6 @@ DRY_RUN = typer.Option(False, "--dry-run", help="Show what would happen; change 
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _AMOUNT = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
-
-
-def use_local_prefect() -> None:
-    """Point Prefect at the server ``expctl up`` runs, unless PREFECT_API_URL says otherwise."""
-    os.environ.setdefault("PREFECT_API_URL", LOCAL_PREFECT_API)
 
 
 def parse_time(value: str, *, field: str) -> datetime:
@@ -86,24 +79,13 @@ def with_automation(
     work: Callable[[AutomationService, int], Awaitable[T]], project: int | None
 ) -> T:
     """Build the automation service (PostHog client + Prefect adapters), run ``work``, close."""
-    use_local_prefect()
-    from adapters.prefect.decisions import PrefectDecisionLog
-    from adapters.prefect.plans import PrefectPlanStore
-    from adapters.prefect.runs import PrefectScheduler
-    from adapters.upstream import connect
-    from lifecycle.automation import AutomationService
+    from adapters.upstream import connect, connect_automation
     from lifecycle.service import LifecycleService
 
     async def main() -> T:
         client = connect().client
         async with client:
-            service = AutomationService(
-                client,
-                LifecycleService(client),
-                PrefectPlanStore(),
-                PrefectScheduler(),
-                PrefectDecisionLog(),
-            )
+            service = connect_automation(client, LifecycleService(client))
             project_id = project if project is not None else client.project_id
             if project_id is None:
                 raise fail("no project: pass --project or set POSTHOG_PROJECT_ID", BAD_INPUT)
@@ -489,6 +471,8 @@ def _monitor(
 @handles_errors
 def serve_flows(limit: int = typer.Option(None, "--limit", help="Most flow runs at once.")) -> None:
     """Serve every deployment (launch, conclude, monitor hourly, recalculate daily) from this process."""
+    from adapters.upstream import use_local_prefect
+
     use_local_prefect()
     import asyncio
 

@@ -39,6 +39,7 @@ from starlette.applications import Starlette
 from adapters.mcp import errors
 from adapters.mcp.access import READ_SCOPE, BearerTokens, current_caller
 from adapters.mcp.arguments import DRY_RUN, ToolArguments, input_schema
+from adapters.mcp.automation import automation_tools
 from adapters.mcp.tools import (
     LIFECYCLE_TOOLS,
     Invocation,
@@ -49,7 +50,7 @@ from adapters.mcp.tools import (
 from adapters.posthog.client import PostHogClient
 from adapters.posthog.errors import ConfigurationError
 from adapters.security import Caller, InsecureBindError, TokenVerifier, is_loopback
-from adapters.upstream import connect
+from adapters.upstream import connect, connect_automation
 from lifecycle.service import LifecycleService
 
 logger = logging.getLogger("expctl.mcp")
@@ -230,9 +231,14 @@ def serve(
     except ConfigurationError as error:
         _refuse(str(error))
     service = LifecycleService(upstream.client)
+    extra_tools = automation_tools(
+        connect_automation(upstream.client, service), default_project=upstream.client.project_id
+    )
     mode = " (read-only: reads and dry runs only)" if readonly else ""
     if stdio:
-        server = build_server(client=upstream.client, service=service, readonly=readonly)
+        server = build_server(
+            client=upstream.client, service=service, readonly=readonly, extra_tools=extra_tools
+        )
         logger.info("expctl MCP server on stdio%s; PostHog: %s", mode, upstream.description)
         anyio.run(_run_stdio, server, upstream.client)
         return
@@ -244,6 +250,7 @@ def serve(
         readonly=readonly,
         verifier=verifier,
         public_url=base,
+        extra_tools=extra_tools,
     )
     app = http_app(server, host=host)
     _say(f"expctl MCP server at {base}{MCP_PATH} (Streamable HTTP){mode}")
