@@ -20,6 +20,8 @@ class InvalidArgumentsError(LifecycleError, ValueError):
     """The action's arguments are wrong; ``field`` names the offending one."""
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
+        if field and not message.startswith(f"{field}:"):
+            message = f"{field}: {message}"
         super().__init__(message)
         self.message = message
         self.field = field

@@ -30,9 +30,9 @@ BAD_INPUT = 2
 
 def fail(message: str, code: int, *, hint: str | None = None) -> typer.Exit:
     """Print ``message`` (and a hint) on stderr; return the Exit to raise."""
-    err_console().print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console().print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     if hint:
-        err_console().print(f"[dim]{hint}[/]", highlight=False)
+        err_console().print(f"[dim]{hint}[/]", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -400,7 +400,7 @@ def _print_ready(ports: Ports, env: dict[str, str], data: Path) -> None:
         "",
         "Ctrl-C stops everything.",
     ]
-    console().print("\n".join(lines), highlight=False)
+    console().print("\n".join(lines), highlight=False, soft_wrap=True)
 
 
 def _in_use(host: str, port: int) -> bool:

@@ -82,7 +82,9 @@ async def test_serve_over_http_with_a_generated_token(posthog_url: str) -> None:
             httpx2.AsyncClient(headers=headers, timeout=30) as http,
             Client(streamable_http_client(url, http_client=http)) as mcp,
         ):
-            assert len((await mcp.list_tools()).tools) == len(OPERATIONS) + 1
+            names = [tool.name for tool in (await mcp.list_tools()).tools]
+            assert names[: len(OPERATIONS)] == [op.mcp_tool for op in OPERATIONS]
+            assert names[len(OPERATIONS) :] == ["experiment-allowed-actions", *AUTOMATION_TOOLS]
             launched = await mcp.call_tool("experiment-launch", {"id": 1})
             assert launched.structured_content is not None, text(launched)
             assert launched.structured_content["status_after"] == "running"
@@ -93,6 +95,16 @@ async def test_serve_over_http_with_a_generated_token(posthog_url: str) -> None:
     assert log.count(token) == 1, "the generated token is printed once"
     assert KEY not in log
     assert "Traceback" not in log
+
+
+AUTOMATION_TOOLS = [
+    "experiment-plan-set",
+    "experiment-plan-show",
+    "experiment-plan-cancel",
+    "experiment-evaluate",
+    "experiment-flow-run",
+    "flow-run-get",
+]
 
 
 async def test_serve_over_stdio_in_read_only_mode() -> None:
@@ -109,7 +121,10 @@ async def test_serve_over_stdio_in_read_only_mode() -> None:
         async with Client(stdio_client(parameters, errlog=errlog)) as mcp:
             names = {tool.name for tool in (await mcp.list_tools()).tools}
             assert names == {op.mcp_tool for op in OPERATIONS if op.read_only} | {
-                "experiment-allowed-actions"
+                "experiment-allowed-actions",
+                "experiment-plan-show",
+                "experiment-evaluate",
+                "flow-run-get",
             }
             read = await mcp.call_tool("experiment-get", {"id": 2})
             assert read.structured_content is not None
