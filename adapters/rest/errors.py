@@ -8,24 +8,27 @@ through whole:
 raised                                          status  body
 ==============================================  ======  =========================================
 PostHog error status (APIStatusError)           same    PostHog's body, whole (empty stays empty)
-PostHog 401: the server's key was rejected      502     upstream_authentication_failed
+PostHog 401: the server's key was rejected      502     upstream_authentication_failed (logged)
 PostHog 429                                     503     upstream_throttled, with Retry-After
 PostHog 5xx                                     502     upstream_error, PostHog's detail inside
 PostHog timeout                                 504     upstream_timeout
 PostHog unreachable / connection broke          502     upstream_unreachable
 PostHog answered a body we cannot read          502     upstream_invalid_response
 client RequestValidationError                   422     invalid_input, attr = the field
-TransitionRefusedError                          409     transition_refused + status, allowed_actions
+TransitionRefusedError                          409     transition_refused + action, status,
+                                                        allowed_actions
 LifecycleFieldError                             422     lifecycle_field, attr = the field
 ConfirmationRequiredError                       409     confirmation_required, attr = confirm
 InvalidArgumentsError                           422     invalid_input, attr = the field
 ExperimentNotFoundError                         404     not_found
 LifecycleDriftError                             502     lifecycle_drift
 FastAPI's request validation (path, query)      422     invalid_input, attr = the parameter
-ApiError (ours: 400 parse_error, 401, 403,      its     its envelope
-413 ...)
-Starlette 404 / 405 (unknown route, method)     same    not_found / method_not_allowed
-anything else                                   500     "A server error occurred." (logged)
+ApiError (ours: 400 parse_error, 401 with       its     its envelope
+WWW-Authenticate, 403, 413, 422 ...)
+Starlette 404 (no route) / 405 (wrong method)   same    not_found / method_not_allowed (Allow
+                                                        lists every method of the path)
+anything else                                   500     "A server error occurred." (logged with
+                                                        its traceback, never sent)
 ==============================================  ======  =========================================
 
 Routers added to the app (the automation routes) get all of this by raising: :class:`ApiError`
@@ -239,7 +242,7 @@ def _lifecycle(error: LifecycleError | UpstreamError) -> ApiError:
     if isinstance(error, ConfirmationRequiredError):
         return ApiError(
             409,
-            f"{error} Add ?confirm=true to do it anyway.",
+            f"{error} (Over REST: add ?confirm=true.)",
             code="confirmation_required",
             attr="confirm",
         )

@@ -2,9 +2,9 @@
 
 Each row is served once at its REST path, with ``{project-id}`` as the integer path parameter
 ``project_id`` (PostHog's project) and ``{id}`` as an integer; routes whose paths are all static
-are registered before the ``{id}`` ones. Query parameters come from the row's query model; bodies
-are read here and validated against the row's body model by the client. What a route does
-depends on its kind:
+are registered before the ``{id}`` ones. Query parameters come from the row's query model (JSON
+for list- and object-typed ones); bodies are read here, held to the JSON types of the row's body
+model, and validated against it by the client. What a route does depends on its kind:
 
 * **read** (GET): sent as it is; PostHog's status and JSON pass through whole;
 * **create**: lifecycle fields refused, then sent (PostHog's 201 passes through);
@@ -189,12 +189,6 @@ async def _action(
     return await _send(operation, context, params, await _body(operation, request))
 
 
-async def _delete(
-    operation: Operation[Any], context: RestContext, request: Request, params: dict[str, Any]
-) -> Response:
-    return await _send(operation, context, params, await _body(operation, request))
-
-
 async def _send(
     operation: Operation[Any],
     context: RestContext,
@@ -334,7 +328,7 @@ _HANDLERS: dict[RouteKind, Handler] = {
     RouteKind.READ: _read,
     RouteKind.CREATE: _create,
     RouteKind.UPDATE: _update,
-    RouteKind.DELETE: _delete,
+    RouteKind.DELETE: _action,
     RouteKind.LIFECYCLE: _lifecycle,
     RouteKind.ACTION: _action,
 }
