@@ -32,6 +32,8 @@ import typer
 from adapters.cli.output import console, err_console
 
 READY_TIMEOUT = 180.0
+WRITE_PROBE_ID = 2_147_483_647
+"""An experiment id no project has: the write-scope probe (see ``_check_posthog_key``)."""
 STOP_GRACE = 8.0
 
 
@@ -214,11 +216,21 @@ def _prepare(data: Path, ports: Ports, no_sandbox: bool) -> dict[str, str]:
 
 
 def _check_posthog_key() -> None:
-    """One read with the user's key before anything starts: wrong keys and missing scopes say so."""
+    """Check the user's key once before anything starts: wrong keys and missing scopes say so.
+
+    The read scope is checked with a one-item list; the write scope by launching an experiment
+    id that does not exist: PostHog checks scopes before looking the experiment up, so a key that
+    may write gets 404 and one that may not gets 403, and nothing changes either way.
+    """
     import asyncio
 
     from adapters.posthog import PostHogClient
-    from adapters.posthog.errors import AuthenticationError, PermissionDeniedError, PostHogError
+    from adapters.posthog.errors import (
+        AuthenticationError,
+        NotFoundError,
+        PermissionDeniedError,
+        PostHogError,
+    )
 
     async def probe() -> None:
         async with PostHogClient() as client:
@@ -227,18 +239,25 @@ def _check_posthog_key() -> None:
                     "POSTHOG_PROJECT_ID is not set: the project your experiments live in", 2
                 )
             await client.list_experiments({"limit": 1})
+            try:
+                await client.launch_experiment(WRITE_PROBE_ID)
+            except NotFoundError:
+                return
 
     try:
         asyncio.run(probe())
     except AuthenticationError as error:
         raise StackError(
-            f"PostHog rejected POSTHOG_API_KEY ({error.detail}): create a personal API key with experiment:read and experiment:write",
+            f"PostHog rejected POSTHOG_API_KEY ({error.detail}): create a personal API key with "
+            "the experiment:read and experiment:write scopes",
             2,
         ) from None
     except PermissionDeniedError as error:
-        raise StackError(f"POSTHOG_API_KEY lacks access: {error.detail}", 2) from None
+        raise StackError(
+            f"POSTHOG_API_KEY cannot be used for experiments: {error.detail}", 2
+        ) from None
     except PostHogError as error:
-        raise StackError(f"cannot use PostHog: {error}", 2) from None
+        raise StackError(f"cannot use PostHog at POSTHOG_HOST: {error}", 2) from None
 
 
 def _stored_token(data: Path) -> str:
