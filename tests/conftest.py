@@ -37,6 +37,7 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(_OWNED_PREFIXES):
             monkeypatch.delenv(name)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
 
 
 def sandbox_settings(**overrides: Any) -> SandboxSettings:

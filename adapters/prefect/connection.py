@@ -39,3 +39,12 @@ def ui_url(path: str) -> str | None:
     base = str(PREFECT_UI_URL.value() or PREFECT_API_URL.value() or "")
     base = base.rstrip("/").removesuffix("/api")
     return f"{base}/{path.lstrip('/')}" if base else None
+
+
+async def check_prefect() -> str:
+    """A readiness check: Prefect's API answers its health check (raises when it does not)."""
+    async with prefect_api() as client:
+        failure = await client.api_healthcheck()
+    if failure is not None:
+        raise SchedulerUnavailableError(f"Prefect's API is not healthy: {failure}")
+    return "Prefect answers"

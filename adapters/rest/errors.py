@@ -67,6 +67,8 @@ from lifecycle.errors import (
     LifecycleDriftError,
     LifecycleError,
     LifecycleFieldError,
+    PlanNotFoundError,
+    SchedulerUnavailableError,
     TransitionRefusedError,
 )
 from lifecycle.ports import UpstreamError, UpstreamNotFoundError
@@ -252,6 +254,16 @@ def _lifecycle(error: LifecycleError | UpstreamError) -> ApiError:
         return ApiError(404, str(error) or "Not found.", code="not_found")
     if isinstance(error, LifecycleDriftError):
         return ApiError(502, str(error), code="lifecycle_drift", type="server_error")
+    if isinstance(error, PlanNotFoundError):
+        return ApiError(404, str(error), code="plan_not_found")
+    if isinstance(error, SchedulerUnavailableError):
+        return ApiError(
+            503,
+            str(error),
+            code="scheduler_unavailable",
+            type="server_error",
+            headers={"Retry-After": "10"},
+        )
     logger.error("lifecycle error: %s: %s", type(error).__name__, error)
     if isinstance(error, UpstreamError):
         return ApiError(502, "The call to PostHog failed.", code="upstream_error")

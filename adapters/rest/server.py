@@ -22,10 +22,11 @@ from fastapi import APIRouter, FastAPI
 
 from adapters.posthog.errors import ConfigurationError
 from adapters.rest.app import create_app
+from adapters.rest.automation import automation_router
 from adapters.rest.bodies import DEFAULT_MAX_BODY_BYTES
 from adapters.rest.health import Probe
 from adapters.security import InsecureBindError, TokenVerifier
-from adapters.upstream import Upstream, connect
+from adapters.upstream import Upstream, connect, connect_automation
 from lifecycle.service import LifecycleService
 
 DEFAULT_HOST = "127.0.0.1"
@@ -98,13 +99,17 @@ def assemble(
         yield
         await client.aclose()
 
+    service = LifecycleService(client)
+    automation = connect_automation(client, service)
+    from adapters.prefect.connection import check_prefect  # after connect_automation set the API
+
     app = create_app(
         client=client,
-        service=LifecycleService(client),
+        service=service,
         verifier=verifier,
         projects=projects,
-        probes=probes,
-        extra_routers=extra_routers,
+        probes=[*probes, Probe("prefect", check_prefect)],
+        extra_routers=[*extra_routers, automation_router(automation)],
         max_body_bytes=max_body,
         lifespan=lifespan,
     )
