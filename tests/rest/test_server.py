@@ -36,7 +36,10 @@ async def test_on_loopback_without_a_token_one_is_generated_and_printed_once() -
     assert ok.status_code == 200
     assert ok.json()["name"] == "Checkout button copy"
     assert refused.status_code == 401
-    assert ready.status_code == 200
+    # PostHog (the sandbox) answers; no Prefect server runs in this test, and readiness says so.
+    assert ready.status_code == 503
+    assert "prefect" in ready.text
+    assert "posthog" in ready.text
 
 
 async def test_configured_tokens_and_projects_come_from_the_environment(
