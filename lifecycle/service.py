@@ -231,7 +231,12 @@ class LifecycleService:
             if dry_run:
                 message = f"would {action.value.replace('_', ' ')}: {status_before} → {target}"
                 return await note.result(
-                    Outcome.DRY_RUN, message, before, request=request, warnings=warnings
+                    Outcome.DRY_RUN,
+                    message,
+                    before,
+                    request=request,
+                    warnings=warnings,
+                    status_after=target,
                 )
             try:
                 after = await self._execute(action, args, experiment_id, project_id, body)

@@ -176,6 +176,11 @@ class PostHogClient:
                 "User-Agent": USER_AGENT,
             },
             follow_redirects=False,
+            # Adapters serve many callers at once: keep enough idle connections to PostHog that
+            # concurrency never forces a reconnect (httpx keeps 20 by default).
+            limits=httpx.Limits(
+                max_connections=200, max_keepalive_connections=100, keepalive_expiry=30
+            ),
         )
 
     def __repr__(self) -> str:

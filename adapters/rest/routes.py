@@ -44,8 +44,6 @@ from adapters.rest.dependencies import CallerDep, Mutation, MutationDep, RestCon
 from adapters.rest.errors import ApiError
 from adapters.rest.models import DryRun, ErrorEnvelope
 from adapters.rest.openapi import request_body
-from lifecycle.actions import parse_action, parse_arguments
-from lifecycle.machine import check
 from lifecycle.service import ActionResult, Outcome, refuse_lifecycle_fields
 
 MAX_ID = 2**63 - 1
@@ -250,13 +248,7 @@ async def _lifecycle(
         actor=mutation.caller.name,
         reason=params.get("reason"),
     )
-    status_after = result.record.status_after
-    if result.outcome is Outcome.DRY_RUN:
-        action = parse_action(operation.lifecycle_action)
-        given = parse_arguments(action, arguments).model_dump(exclude_none=True)
-        target = check(result.experiment, action, given).target
-        status_after = target.value if target is not None else status_after
-    return _result(operation, result, status_after=status_after)
+    return _result(operation, result, status_after=result.record.status_after)
 
 
 async def _body(operation: Operation[Any], request: Request) -> dict[str, Any] | None:
