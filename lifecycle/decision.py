@@ -25,6 +25,7 @@ from lifecycle.plan import EndAction, Fallback, MetricRef, PlanRecord
 from lifecycle.results import MetricResult
 from lifecycle.sequential import (
     ArmStats,
+    SequentialEvidence,
     absolute_difference,
     conversion_count,
     evaluate_guardrail,
@@ -382,20 +383,7 @@ def _monitor(
     if held is not None:
         evidence["held_by"] = held
         return base.make("keep_running", "guard", f"keep running, because of the {held}", evidence)
-    sequential = evaluate_sequential(
-        arms[0],
-        arms[1:],
-        alpha=rules.alpha,
-        tuning_n=record.plan.tuning_n,
-        goal=_goal(record, primary),
-        binary=primary.binary,
-        previous_p={
-            k.split(":", 2)[2]: v
-            for k, v in record.running_p.items()
-            if k.startswith(f"primary:{primary.uuid}:")
-        },
-        hybrid_final=False if rules.hybrid and record.resolve_end() else None,
-    )
+    sequential = _sequential(record, primary, arms, final=False)
     evidence["sequential"] = sequential.as_dict()
     evidence["looks"] = record.looks + 1
     running_p = {f"primary:{primary.uuid}:{k}": v for k, v in sequential.running_p_values().items()}
@@ -458,20 +446,7 @@ def _conclude(
         evidence["held_by"] = "no results for the primary metric"
         return _carry_out(base, record, None, set(), 0, "planned_end", evidence, {}, early=False)
     if rules.rule == "sequential":
-        final = evaluate_sequential(
-            arms[0],
-            arms[1:],
-            alpha=rules.alpha,
-            tuning_n=record.plan.tuning_n,
-            goal=_goal(record, primary),
-            binary=primary.binary,
-            previous_p={
-                k.split(":", 2)[2]: v
-                for k, v in record.running_p.items()
-                if k.startswith(f"primary:{primary.uuid}:")
-            },
-            hybrid_final=True if rules.hybrid else None,
-        )
+        final = _sequential(record, primary, arms, final=True)
         evidence["sequential"] = final.as_dict()
         winner, losers = final.winner, set(final.losers)
         evidence["final_test"] = (
@@ -487,6 +462,27 @@ def _conclude(
     evidence["looks"] = record.looks
     return _carry_out(
         base, record, winner, losers, len(arms) - 1, "planned_end", evidence, {}, early=False
+    )
+
+
+def _sequential(
+    record: PlanRecord, primary: MetricRef, arms: list[ArmStats], *, final: bool
+) -> SequentialEvidence:
+    """The always-valid test of the primary metric at this look (the plan's last look if ``final``)."""
+    rules = record.plan.stopping
+    prefix = f"primary:{primary.uuid}:"
+    hybrid = rules.hybrid and (final or record.resolve_end() is not None)
+    return evaluate_sequential(
+        arms[0],
+        arms[1:],
+        alpha=rules.alpha,
+        tuning_n=record.plan.tuning_n,
+        goal=_goal(record, primary),
+        binary=primary.binary,
+        previous_p={
+            k.removeprefix(prefix): v for k, v in record.running_p.items() if k.startswith(prefix)
+        },
+        hybrid_final=final if hybrid else None,
     )
 
 

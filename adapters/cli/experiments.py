@@ -211,45 +211,6 @@ def report(result: ActionResult, as_json: bool) -> None:
         raise typer.Exit(1)
 
 
-@app.command("launch")
-@handles_errors
-def launch(
-    experiment_id: int = typer.Argument(...),
-    project: int = PROJECT,
-    dry_run: bool = DRY_RUN,
-    reason: str = REASON,
-    as_json: bool = JSON,
-) -> None:
-    """Launch a draft: start date set, flag activated."""
-    _act(experiment_id, "launch", {}, project, dry_run, reason, as_json)
-
-
-@app.command("pause")
-@handles_errors
-def pause(
-    experiment_id: int = typer.Argument(...),
-    project: int = PROJECT,
-    dry_run: bool = DRY_RUN,
-    reason: str = REASON,
-    as_json: bool = JSON,
-) -> None:
-    """Pause a running experiment (deactivate its flag)."""
-    _act(experiment_id, "pause", {}, project, dry_run, reason, as_json)
-
-
-@app.command("resume")
-@handles_errors
-def resume(
-    experiment_id: int = typer.Argument(...),
-    project: int = PROJECT,
-    dry_run: bool = DRY_RUN,
-    reason: str = REASON,
-    as_json: bool = JSON,
-) -> None:
-    """Resume a paused experiment (reactivate its flag)."""
-    _act(experiment_id, "resume", {}, project, dry_run, reason, as_json)
-
-
 @app.command("end")
 @handles_errors
 def end(
@@ -324,27 +285,27 @@ def archive(
     )
 
 
-@app.command("unarchive")
-@handles_errors
-def unarchive(
-    experiment_id: int = typer.Argument(...),
-    project: int = PROJECT,
-    dry_run: bool = DRY_RUN,
-    reason: str = REASON,
-    as_json: bool = JSON,
-) -> None:
-    """Unarchive an archived experiment."""
-    _act(experiment_id, "unarchive", {}, project, dry_run, reason, as_json)
+def _register(action: str, summary: str) -> None:
+    """A command for an action that takes no arguments."""
+
+    def command(
+        experiment_id: int = typer.Argument(..., help="Experiment id."),
+        project: int = PROJECT,
+        dry_run: bool = DRY_RUN,
+        reason: str = REASON,
+        as_json: bool = JSON,
+    ) -> None:
+        _act(experiment_id, action, {}, project, dry_run, reason, as_json)
+
+    command.__doc__ = summary
+    app.command(action)(handles_errors(command))
 
 
-@app.command("reset")
-@handles_errors
-def reset(
-    experiment_id: int = typer.Argument(...),
-    project: int = PROJECT,
-    dry_run: bool = DRY_RUN,
-    reason: str = REASON,
-    as_json: bool = JSON,
-) -> None:
-    """Reset a launched experiment back to draft."""
-    _act(experiment_id, "reset", {}, project, dry_run, reason, as_json)
+for _action, _summary in (
+    ("launch", "Launch a draft: start date set, flag activated."),
+    ("pause", "Pause a running experiment (deactivate its flag)."),
+    ("resume", "Resume a paused experiment (reactivate its flag)."),
+    ("unarchive", "Unarchive an archived experiment."),
+    ("reset", "Reset a launched experiment back to draft."),
+):
+    _register(_action, _summary)
