@@ -63,7 +63,10 @@ def serve(settings: SandboxSettings | None = None) -> None:
     print(banner(settings, f"http://{settings.host}:{settings.port}"), flush=True)
     quiet_dropped_connections()
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+        # PostHog keeps idle connections open for long; uvicorn's 5 s default races with reuse.
+        uvicorn.run(
+            app, host=settings.host, port=settings.port, log_level="info", timeout_keep_alive=75
+        )
     finally:
         app.state.sandbox.close()
 

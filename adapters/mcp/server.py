@@ -277,7 +277,10 @@ def configure_logging(level: int = logging.INFO) -> None:
 
 
 async def _run_http(app: Starlette, host: str, port: int, client: PostHogClient) -> None:
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")
+    # Callers pool connections; closing idle ones after uvicorn's default 5 s races with reuse.
+    config = uvicorn.Config(
+        app, host=host, port=port, log_config=None, lifespan="on", timeout_keep_alive=75
+    )
     try:
         await uvicorn.Server(config).serve()
     finally:

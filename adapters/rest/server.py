@@ -139,7 +139,15 @@ def serve(
         print(f"expctl serve rest: {error}", file=sys.stderr, flush=True)
         raise SystemExit(EXIT_CONFIGURATION) from None
     print(banner(assembly, host, port), flush=True)
-    uvicorn.run(assembly.app, host=host, port=port, log_level=log_level, server_header=False)
+    # Callers pool connections; closing idle ones after uvicorn's default 5 s races with reuse.
+    uvicorn.run(
+        assembly.app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        server_header=False,
+        timeout_keep_alive=75,
+    )
 
 
 def banner(assembly: Assembly, host: str, port: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -80,6 +81,9 @@ async def sandbox(
     monkeypatch.setenv("EXPCTL_SANDBOX_URL", live_sandbox.url)
     monkeypatch.setenv("EXPCTL_SHARED_RATE_LIMIT", "local")
     admin = Sandbox(live_sandbox)
+    # Back to real time (a test may have moved the clock), then reseed relative to it.
+    await admin.clock(set=datetime.now(UTC).isoformat())
+    await admin.clock(run=True)
     (await admin.http.post("/reset")).raise_for_status()
     await admin.http.delete("/faults")
     await admin.http.delete("/calls")
