@@ -17,7 +17,7 @@ route                                                          body → answer
                                                                ``{"run": true}`` → as GET
 ``GET/PUT /_sandbox/faults``, ``DELETE`` clears                the fault config (``faults.py``)
 ``GET/PUT /_sandbox/rate_limit``                               ``{"enabled", "per_minute",
-                                                               "per_hour"}`` (PUT merges; logs
+                                                               "per_hour", "minute_seconds"}`` (PUT merges; logs
                                                                restart)
 ``GET /_sandbox/calls``, ``DELETE`` resets                     the ledger (``accounting.py``)
 ``GET/PUT /_sandbox/projects/{p}/experiments/{id}/simulation``  the simulation config
@@ -110,6 +110,7 @@ class RateLimitPatch(BaseModel):
     enabled: bool | None = None
     per_minute: int | None = Field(default=None, ge=1)
     per_hour: int | None = Field(default=None, ge=1)
+    minute_seconds: float | None = Field(default=None, gt=0)
 
 
 class VariantBody(BaseModel):

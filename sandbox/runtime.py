@@ -33,6 +33,7 @@ class SandboxRuntime:
                 enabled=settings.rate_limit_enabled,
                 per_minute=settings.rate_limit_per_minute,
                 per_hour=settings.rate_limit_per_hour,
+                minute_seconds=settings.rate_limit_minute_seconds,
             )
         )
         if self.state.load():

@@ -56,6 +56,7 @@ class SandboxSettings(BaseModel):
     rate_limit_enabled: bool = True
     rate_limit_per_minute: int = Field(default=480, ge=1)
     rate_limit_per_hour: int = Field(default=4800, ge=1)
+    rate_limit_minute_seconds: float = Field(default=60.0, gt=0)
     recalculation_seconds: float = Field(default=2.0, ge=0.0)
     faults: FaultConfig = Field(default_factory=FaultConfig)
     default_exposures_per_day: float = Field(default=500.0, ge=0.0)
