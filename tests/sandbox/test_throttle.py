@@ -47,7 +47,12 @@ async def test_burst_limit(client: httpx.AsyncClient, runtime: SandboxRuntime) -
 
 async def test_limits_can_be_changed_and_disabled(client: httpx.AsyncClient) -> None:
     changed = await client.put("/_sandbox/rate_limit", json={"per_minute": 1})
-    assert changed.json() == {"enabled": True, "per_minute": 1, "per_hour": 100, "minute_seconds": 60.0}
+    assert changed.json() == {
+        "enabled": True,
+        "per_minute": 1,
+        "per_hour": 100,
+        "minute_seconds": 60.0,
+    }
     assert (await client.get(f"{P}/")).status_code == 200
     assert (await client.get(f"{P}/")).status_code == 429
     await client.put("/_sandbox/rate_limit", json={"enabled": False})
