@@ -356,3 +356,19 @@ def test_retry_condition_retries_only_transient_failures() -> None:
     assert verdict(RateLimitedError(429, detail="throttled", retry_after=3))
     assert not verdict(BadRequestError(400, detail="Experiment has already been launched."))
     assert not verdict(TransitionRefusedError("no", action="launch", status="running"))
+
+
+async def test_flows_share_posthogs_budget_through_a_prefect_limit(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.client.orchestration import get_client
+
+    monkeypatch.setenv("EXPCTL_SHARED_RATE_LIMIT", "prefect")
+    done = await launch_experiment(project_id=1, experiment_id=DRAFT)
+    assert done["outcome"] == "applied"
+    async with get_client() as client:
+        limit = await client.read_global_concurrency_limit_by_name("posthog-api")
+    assert limit.slot_decay_per_second > 0
+    # Any window of a minute admits at most capacity + refill·60 ≤ 480 requests.
+    assert limit.limit + limit.slot_decay_per_second * 60 <= 480
+    assert limit.limit + limit.slot_decay_per_second * 3600 <= 4800
