@@ -114,6 +114,14 @@ class DecisionLog(Protocol):
 
 
 @dataclass(frozen=True)
+class Observations:
+    """What one look read from PostHog: latest results per metric, daily history of the primary."""
+
+    latest: dict[str, MetricResult | None]
+    history: dict[str, list[tuple[str, MetricResult]]]
+
+
+@dataclass(frozen=True)
 class PlanView:
     """A plan with its next scheduled actions and its last decisions."""
 
@@ -372,8 +380,15 @@ class AutomationService:
                 started_at=experiment.start_date,
             )
         record = await self._with_metrics(record, experiment)
-        results = await self._results(record, experiment)
-        return decide(record, experiment, results, now=as_of or self._clock(), trigger="evaluate")
+        seen = await self._results(record, experiment)
+        return decide(
+            record,
+            experiment,
+            seen.latest,
+            now=as_of or self._clock(),
+            trigger="evaluate",
+            history=seen.history,
+        )
 
     async def conclude(
         self,
@@ -509,13 +524,15 @@ class AutomationService:
         actor: str,
     ) -> Conclusion:
         record = await self._with_metrics(record, experiment)
-        results = await self._results(record, experiment)
-        if trigger == "monitor" and not any(results.values()) and record.metrics:
+        seen = await self._results(record, experiment)
+        if trigger == "monitor" and not any(seen.latest.values()) and record.metrics:
             # Results keyed by a stale fingerprint read as empty: refresh the metrics once.
             fresh = await self.lifecycle.snapshot(experiment.id, project_id=record.project_id)
             record = record.model_copy(update={"metrics": metric_refs(fresh, record.plan)})
-            results = await self._results(record, fresh)
-        decision = decide(record, experiment, results, now=now, trigger=trigger)
+            seen = await self._results(record, fresh)
+        decision = decide(
+            record, experiment, seen.latest, now=now, trigger=trigger, history=seen.history
+        )
         if dry_run:
             return Conclusion(decision)
         result: ActionResult | None = None
@@ -596,20 +613,21 @@ class AutomationService:
             }
         )
 
-    async def _results(
-        self, record: PlanRecord, experiment: Experiment
-    ) -> dict[str, MetricResult | None]:
-        wanted = {m.uuid: m for m in record.metrics}
-        results: dict[str, MetricResult | None] = {}
-        for uuid, metric in wanted.items():
+    async def _results(self, record: PlanRecord, experiment: Experiment) -> Observations:
+        """Each planned metric's latest cumulative result, and the primary metric's daily history."""
+        latest: dict[str, MetricResult | None] = {}
+        history: dict[str, list[tuple[str, MetricResult]]] = {}
+        for metric in record.metrics:
             series = await self.gateway.get_timeseries_results(
                 record.experiment_id,
-                {"metric_uuid": uuid, "fingerprint": metric.fingerprint},
+                {"metric_uuid": metric.uuid, "fingerprint": metric.fingerprint},
                 project_id=record.project_id,
             )
-            latest = series.latest()
-            results[uuid] = latest[1] if latest else None
-        return results
+            days = series.days()
+            latest[metric.uuid] = days[-1][1] if days else None
+            if metric.role == "primary":
+                history[metric.uuid] = days
+        return Observations(latest, history)
 
     async def _running(self, project_id: int) -> AsyncIterator[Experiment]:
         offset = 0

@@ -27,6 +27,7 @@ from lifecycle.sequential import (
     ArmStats,
     SequentialEvidence,
     absolute_difference,
+    confidence_sequence,
     conversion_count,
     evaluate_guardrail,
     evaluate_sequential,
@@ -119,8 +120,13 @@ def decide(
     *,
     now: datetime,
     trigger: Trigger,
+    history: Mapping[str, Sequence[tuple[str, MetricResult]]] | None = None,
 ) -> Decision:
-    """The decision for one experiment; ``results`` maps metric uuid → latest cumulative result."""
+    """The decision for one experiment; ``results`` maps metric uuid → latest cumulative result.
+
+    ``history`` (metric uuid → daily cumulative results) adds the primary metric's trajectory to
+    the evidence, for the results chart.
+    """
     status = status_of(experiment)
     base = _Base(record, experiment, now, trigger)
     if status in (ExperimentStatus.ENDED, ExperimentStatus.ARCHIVED):
@@ -129,6 +135,8 @@ def decide(
         return base.make("not_applicable", "status", "the experiment has not been launched")
     primary = _primary(record)
     evidence: dict[str, Any] = {"metrics": {m.uuid: m.name for m in record.metrics}}
+    if primary is not None and history and history.get(primary.uuid):
+        evidence["trajectory"] = trajectory(history[primary.uuid], record, primary)
     srm = _srm(record, experiment, results, primary)
     evidence["srm"] = srm.as_dict() if srm else None
 
@@ -484,6 +492,35 @@ def _sequential(
         },
         hybrid_final=final if hybrid else None,
     )
+
+
+def trajectory(
+    days: Sequence[tuple[str, MetricResult]], record: PlanRecord, primary: MetricRef
+) -> list[dict[str, Any]]:
+    """Per day and variant: the cumulative difference from control and its confidence sequence."""
+    points: list[dict[str, Any]] = []
+    for day, result in days:
+        arms = arms_of(result)
+        if len(arms) < 2:
+            continue
+        alpha = record.plan.stopping.alpha / (len(arms) - 1)
+        for variant in arms[1:]:
+            difference = absolute_difference(arms[0], variant, binary=primary.binary)
+            if difference is None or difference.standard_error <= 0:
+                continue
+            lower, upper = confidence_sequence(
+                difference, arms[0].n + variant.n, tuning_n=record.plan.tuning_n, alpha=alpha
+            )
+            points.append(
+                {
+                    "day": day,
+                    "variant": variant.key,
+                    "estimate": difference.estimate,
+                    "lower": lower,
+                    "upper": upper,
+                }
+            )
+    return points
 
 
 def _fixed_horizon(

@@ -17,6 +17,7 @@ from prefect.client.schemas.sorting import ArtifactSort
 from prefect.events import emit_event
 from prefect.runtime import flow_run as current_run
 
+from adapters.prefect.charts import data_uri, trajectory_svg
 from adapters.prefect.connection import prefect_api
 from lifecycle.decision import EVENT_PREFIX, Decision
 from lifecycle.service import ActionRecord, ActionResult, Outcome
@@ -136,6 +137,13 @@ def render(decision: Decision, result: ActionResult | None) -> str:
         )
         done = f" → **{result.outcome.value}**: {result.message}" if result else " (dry run)"
         lines += [f"**Action**: `{decision.action.value}` ({args}){done}", ""]
+    points = decision.evidence.get("trajectory")
+    if isinstance(points, list) and points:
+        svg = trajectory_svg(
+            points, title=f"{decision.experiment_name}: primary metric, day by day"
+        )
+        if svg:
+            lines += [f"![results chart]({data_uri(svg)})", ""]
     sequential = decision.evidence.get("sequential")
     if isinstance(sequential, dict):
         lines += [
