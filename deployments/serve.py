@@ -52,7 +52,15 @@ async def runner_deployments() -> list[Any]:
 
 
 async def serve_flows(limit: int | None = None) -> None:
-    """Serve all deployments until interrupted (needs a Prefect server: PREFECT_API_URL)."""
+    """Serve all deployments until interrupted or terminated (needs a Prefect server: PREFECT_API_URL)."""
+    import asyncio
+    import contextlib
+    import signal
+
     from prefect.flows import aserve
 
-    await aserve(*(await runner_deployments()), limit=limit)
+    serving = asyncio.ensure_future(aserve(*(await runner_deployments()), limit=limit))
+    # The runner does not stop on SIGTERM by itself; a supervisor must be able to stop it.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, serving.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await serving

@@ -34,7 +34,7 @@ from adapters.cli.output import console, err_console
 READY_TIMEOUT = 180.0
 WRITE_PROBE_ID = 2_147_483_647
 """An experiment id no project has: the write-scope probe (see ``_check_posthog_key``)."""
-STOP_GRACE = 8.0
+STOP_GRACE = 5.0
 
 
 class StackError(Exception):
@@ -75,6 +75,7 @@ class Child:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         handle.close()
 
@@ -96,21 +97,29 @@ class Stack:
     children: list[Child] = field(default_factory=list)
 
     def stop(self) -> None:
-        """SIGTERM every process group, then SIGKILL what is left after the grace period."""
-        for child in reversed(self.children):
-            _signal_group(child, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE
+        """Stop children in reverse start order (the flows still reach Prefect while they stop).
+
+        Each gets SIGTERM, then SIGKILL after the grace period; the whole process group goes, so
+        nothing a child started (a flow run) is left behind.
+        """
         for child in reversed(self.children):
             if child.process is None:
                 continue
+            _signal_group(child, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            if child.alive():
-                _signal_group(child, signal.SIGKILL)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    child.process.wait(timeout=3)
-            # grandchildren (e.g. flow-run subprocesses) share the group: make sure they are gone
+                child.process.wait(timeout=STOP_GRACE)
             _signal_group(child, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.process.wait(timeout=3)
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if ``expctl up`` itself dies (even by SIGKILL), so nothing is orphaned."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _signal_group(child: Child, sig: signal.Signals) -> None:
@@ -174,6 +183,14 @@ def _prepare(data: Path, ports: Ports, no_sandbox: bool) -> dict[str, str]:
         raise StackError(
             f"the data folder {data} is not writable ({error.strerror}): pass --data PATH", 2
         ) from None
+    from adapters.security import is_loopback
+
+    if not is_loopback(ports.host) and not os.environ.get("EXPCTL_API_TOKEN", "").strip():
+        raise StackError(
+            f"refusing to serve REST and MCP on {ports.host} without EXPCTL_API_TOKEN: anyone who can "
+            "reach that address could drive your experiments. Set EXPCTL_API_TOKEN, or keep --host 127.0.0.1.",
+            2,
+        )
     env = dict(os.environ)
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env.setdefault("DO_NOT_TRACK", "1")

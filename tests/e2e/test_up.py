@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +17,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.e2e.conftest import TOKEN, Stack, start_stack, wait_until_up
+from tests.e2e.conftest import ROOT, TOKEN, Stack, start_stack, wait_until_up
 
 pytestmark = pytest.mark.e2e
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -146,3 +148,33 @@ def test_sigterm_stops_every_process(tmp_path: Any) -> None:
         ["pgrep", "-f", str(stack.data)], capture_output=True, text=True
     ).stdout.split()
     assert leftovers == [], f"processes left running: {leftovers}"
+
+
+def test_up_refuses_a_public_bind_without_a_token_and_a_busy_port(tmp_path: Any) -> None:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("POSTHOG_", "EXPCTL_", "PREFECT_"))
+    }
+    public = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "up", "--data", str(tmp_path / "a"), "--host", "0.0.0.0"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert public.returncode == 2
+    assert "without EXPCTL_API_TOKEN" in public.stderr
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        taken = subprocess.run(
+            [sys.executable, "-m", "adapters.cli", "up", "--data", str(tmp_path / "b"), "--rest-port", str(port)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert taken.returncode == 2
+    assert f"REST port {port} already in use" in taken.stderr
+    blocker = tmp_path / "a-file"  # a data folder inside a file cannot be created, even by root
+    blocker.write_text("")
+    unwritable = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "up", "--data", str(blocker / "data")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert unwritable.returncode == 2
+    assert "not writable" in unwritable.stderr
