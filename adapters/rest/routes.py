@@ -230,7 +230,7 @@ async def _update(
         actor=mutation.caller.name,
         reason=params.get("reason"),
     )
-    return _result(operation, result, status_after=result.record.status_after)
+    return _result(operation, result)
 
 
 async def _lifecycle(
@@ -248,7 +248,7 @@ async def _lifecycle(
         actor=mutation.caller.name,
         reason=params.get("reason"),
     )
-    return _result(operation, result, status_after=result.record.status_after)
+    return _result(operation, result)
 
 
 async def _body(operation: Operation[Any], request: Request) -> dict[str, Any] | None:
@@ -259,9 +259,10 @@ async def _body(operation: Operation[Any], request: Request) -> dict[str, Any] |
     return body
 
 
-def _result(operation: Operation[Any], result: ActionResult, *, status_after: str) -> Response:
+def _result(operation: Operation[Any], result: ActionResult) -> Response:
     """The answer for a lifecycle or update result: PostHog's experiment, the outcome in headers."""
     record = result.record
+    status_after = record.status_after
     headers = {
         OUTCOME: result.outcome.value,
         STATUS_BEFORE: record.status_before,
